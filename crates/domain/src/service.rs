@@ -462,3 +462,6 @@ impl Minigroups for Service {
         Ok(self.ports.repo.ping().await?)
     }
 }
+
+#[cfg(test)]
+mod tests;
