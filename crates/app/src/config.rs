@@ -115,7 +115,11 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the first variable that does not parse.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let url = |k: &'static str| -> Result<Option<Url>, ConfigError> {
             var(k)
                 .map(|v| {

@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    telemetry::init(config.log_format, "info");
+    telemetry::init(config.log_format, "info,actix_server=warn");
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config).await?;
         app.run_until_stopped().await
