@@ -132,14 +132,23 @@ impl PgRepository {
 
 /// Runs the pending migrations on `conn` in a blocking task (diesel's
 /// migration harness is synchronous).
+/// The advisory lock key that serialises migrations across replicas.
+const MIGRATION_LOCK_KEY: i64 = 0x6d69_6e69_6772_6f75; // "minigrou"
+
 async fn run_migrations(conn: AsyncPgConnection) -> Result<(), StoreError> {
     let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(conn);
     tokio::task::spawn_blocking(move || {
-        wrapper.run_pending_migrations(MIGRATIONS).map(|applied| {
+        use diesel::connection::SimpleConnection;
+        // Replicas starting together on one database take turns: the
+        // session-level advisory lock is held while migrations run.
+        wrapper.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+        let applied = wrapper.run_pending_migrations(MIGRATIONS).map(|applied| {
             for version in applied {
                 tracing::info!(migration.version = %version, "applied PostgreSQL migration");
             }
-        })
+        });
+        wrapper.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+        applied
     })
     .await
     .map_err(|e| StoreError::Migrations(Box::new(e)))?

@@ -74,6 +74,28 @@ async fn connect_is_idempotent_on_a_migrated_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_migrate_once() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let starts = (0..6).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { PgRepository::connect(&url, 1).await })
+    });
+    let repos: Vec<PgRepository> = futures::future::join_all(starts)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task").expect("every replica starts"))
+        .collect();
+    for repo in &repos {
+        repo.ping().await.expect("ping");
+    }
+    drop(repos);
+    drop(db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_stored_row_is_unavailable_not_a_panic() {
     let Some(db) = TestDatabase::create().await else {
         return;

@@ -318,4 +318,20 @@ async fn health_and_readiness_answer(app: TestApp) {
     assert_eq!(h.status, StatusCode::OK);
     let r = app.send(Method::GET, "/readyz", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
+    // Every answer carries a request id: generated, or the caller's own.
+    let generated = r.request_id.expect("a generated request id");
+    assert!(!generated.is_empty());
+    let echoed = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .header("x-request-id", "req-abc-123")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(echoed.headers()["x-request-id"], "req-abc-123");
+    let failed = app.create(json!({"scope": ""})).await;
+    assert!(
+        failed.request_id.is_some(),
+        "errors carry the request id too"
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use devstand::{Kind, Stand};
@@ -82,7 +82,6 @@ pub struct TestApp {
     pub event: Stand,
     pub conference: Stand,
     pub storage: Stand,
-    pub backend: Backend,
     secret: String,
     child: Child,
     _db: DbGuard,
@@ -169,7 +168,6 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         event,
         conference,
         storage,
-        backend,
         secret,
         child,
         _db: db,
@@ -178,7 +176,15 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
 
 /// Waits for the `listening on ADDR` log line; keeps draining stdout after.
 pub fn read_listen_addr(child: &mut Child) -> String {
+    capture_output(child).0
+}
+
+/// Waits for the `listening on ADDR` log line and returns the address and
+/// every stdout line so far and to come.
+pub fn capture_output(child: &mut Child) -> (String, Arc<Mutex<Vec<String>>>) {
     let stdout = child.stdout.take().expect("piped stdout");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let echo = std::env::var_os("TEST_LOG").is_some();
@@ -188,12 +194,14 @@ pub fn read_listen_addr(child: &mut Child) -> String {
             if echo {
                 eprintln!("{line}");
             }
-            if let Some(pos) = line.find("listening on ") {
-                let rest = &line[pos + "listening on ".len()..];
-                let addr: String = rest
+            let addr = line.find("listening on ").map(|pos| {
+                line[pos + "listening on ".len()..]
                     .chars()
                     .take_while(|c| !c.is_whitespace() && *c != '"')
-                    .collect();
+                    .collect::<String>()
+            });
+            sink.lock().expect("lines").push(line);
+            if let Some(addr) = addr {
                 if let Some(tx) = tx.take() {
                     let _ = tx.send(addr);
                 }
@@ -201,7 +209,7 @@ pub fn read_listen_addr(child: &mut Child) -> String {
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(addr) => addr,
+        Ok(addr) => (addr, lines),
         Err(_) => {
             let _ = child.kill();
             panic!("the service did not log its address within 60 s");
@@ -210,6 +218,25 @@ pub fn read_listen_addr(child: &mut Child) -> String {
 }
 
 impl TestApp {
+    /// The service's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code.
+    pub fn wait_exit(mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A token for `sub.aud`, valid for an hour.
     pub fn token(&self, sub: &str, aud: &str) -> String {
         sign(

@@ -8,3 +8,4 @@ mod create;
 mod events_and_download;
 mod read_update;
 mod recreate;
+mod runs_anywhere;
