@@ -313,6 +313,31 @@ async fn failing_chat_lock_does_not_fail_the_create(app: TestApp) {
     );
 }
 
+/// Readiness follows the database: PostgreSQL can be taken away under a
+/// running service.
+#[tokio::test]
+async fn readiness_fails_while_the_database_is_gone() {
+    let Some(app) = crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await else {
+        return;
+    };
+    let m = app.create_ok("gone").await;
+    let r = app.send(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.drop_database().await;
+    app.send(Method::GET, "/readyz", None, None)
+        .await
+        .assert_problem(503, "database_unavailable");
+    let a = app.get(m["class_id"].as_str().expect("id")).await;
+    a.assert_problem(503, "database_unavailable");
+    let detail = a.body["detail"].as_str().expect("detail").to_lowercase();
+    assert!(
+        !detail.contains("select") && !detail.contains("minigroups"),
+        "no SQL: {detail}"
+    );
+    let h = app.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!(h.status, StatusCode::OK, "the process still runs");
+}
+
 async fn health_and_readiness_answer(app: TestApp) {
     let h = app.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(h.status, StatusCode::OK);

@@ -60,7 +60,7 @@ impl Answer {
 
 enum DbGuard {
     File(std::path::PathBuf),
-    Pg(#[allow(dead_code)] test_support::pg::TestDatabase),
+    Pg(test_support::pg::TestDatabase),
 }
 
 impl Drop for DbGuard {
@@ -218,6 +218,20 @@ pub fn capture_output(child: &mut Child) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 impl TestApp {
+    /// Drops the PostgreSQL database under the running service (connections
+    /// are terminated). Does nothing on SQLite.
+    pub async fn drop_database(&self) {
+        if let DbGuard::Pg(db) = &self._db {
+            use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+            let mut conn = AsyncPgConnection::establish(&test_support::pg::server_url())
+                .await
+                .expect("admin connection");
+            conn.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", db.name()))
+                .await
+                .expect("drop the database");
+        }
+    }
+
     /// The service's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
