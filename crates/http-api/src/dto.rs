@@ -8,7 +8,10 @@ use domain::{
     Tags, TimeRange, UpdateMinigroup, ValidationError,
 };
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::openapi::{nullable_time_schema, time_schema};
 
 /// Deserializes a present field, `null` included, as `Some`; an absent field
 /// stays `None` through `#[serde(default)]`.
@@ -48,26 +51,52 @@ fn not_null<T>(field: &'static str, v: Option<Option<T>>) -> Result<Option<T>, V
 }
 
 /// Body of `POST /api/v1/minigroups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "scope": "lesson-42",
+    "audience": "usr.example.org",
+    "host": "teacher1.usr.example.org",
+    "time": [1_767_261_600, 1_767_265_200],
+    "tags": {"course": "math"},
+    "reserve": 10,
+    "locked_chat": true
+}))]
 pub struct CreateBody {
-    /// Scope of the new minigroup.
+    /// Scope of the new minigroup: 1 to 255 characters, no `/`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^/]+$",
+        example = "lesson-42"
+    )]
     pub scope: String,
-    /// Audience of the new minigroup.
+    /// Audience of the new minigroup: 1 to 255 characters, no `/`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[^/]+$",
+        example = "usr.example.org"
+    )]
     pub audience: String,
-    /// Host account id.
+    /// Host account id, `label.audience`.
+    #[schema(example = "teacher1.usr.example.org")]
     pub host: String,
     /// `[start|null, end|null]`.
     #[serde(default)]
+    #[schema(schema_with = nullable_time_schema)]
     pub time: Option<TimeDto>,
     /// A JSON object.
     #[serde(default)]
+    #[schema(value_type = Option<Object>, example = json!({"course": "math"}))]
     pub tags: Option<serde_json::Value>,
     /// Integer ≥ 0.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2_147_483_647, example = 10)]
     pub reserve: Option<i64>,
     /// Defaults to `true`.
     #[serde(default)]
+    #[schema(default = true)]
     pub locked_chat: Option<bool>,
 }
 
@@ -91,17 +120,21 @@ impl CreateBody {
 
 /// Body of `PUT` by id or by audience/scope. Absent fields are kept;
 /// `null` is rejected.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, example = json!({"time": [1_767_261_600, 1_767_268_800], "reserve": 20}))]
 pub struct UpdateBody {
     /// New time.
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = time_schema)]
     pub time: Option<Option<TimeDto>>,
-    /// New reserve.
+    /// New reserve, an integer ≥ 0.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = i64, minimum = 0, maximum = 2_147_483_647, example = 20)]
     pub reserve: Option<Option<i64>>,
-    /// New host.
+    /// New host account id, `label.audience`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, example = "teacher2.usr.example.org")]
     pub host: Option<Option<String>>,
 }
 
@@ -130,14 +163,17 @@ impl UpdateBody {
 }
 
 /// Body of `POST /api/v1/minigroups/{id}/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "message", "data": {"text": "hello"}}))]
 pub struct EventBody {
-    /// The event type.
+    /// The event type, non-empty.
     #[serde(rename = "type")]
+    #[schema(min_length = 1, example = "message")]
     pub kind: String,
-    /// Defaults to `type`.
+    /// Non-empty; defaults to `type`.
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub set: Option<String>,
     /// Optional label.
     #[serde(default)]
@@ -147,12 +183,15 @@ pub struct EventBody {
     pub attribute: Option<String>,
     /// Any JSON, `null` included; required.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Value, required = true)]
     pub data: Option<serde_json::Value>,
     /// Defaults to `false`.
     #[serde(default)]
+    #[schema(default = false)]
     pub is_claim: Option<bool>,
     /// Defaults to `true`.
     #[serde(default)]
+    #[schema(default = true)]
     pub is_persistent: Option<bool>,
 }
 
@@ -185,14 +224,17 @@ impl EventBody {
 }
 
 /// Body of `POST /api/v1/minigroups/{id}/recreate` (optional as a whole).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"time": [1_767_261_600, null], "locked_chat": false}))]
 pub struct RecreateBody {
     /// New time; the stored one is kept when absent or `null`.
     #[serde(default)]
+    #[schema(schema_with = nullable_time_schema)]
     pub time: Option<TimeDto>,
     /// Defaults to `true`.
     #[serde(default)]
+    #[schema(default = true)]
     pub locked_chat: Option<bool>,
 }
 
@@ -211,26 +253,46 @@ impl RecreateBody {
 
 /// The minigroup object of contract §3, the one answer of every route that
 /// returns a minigroup.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "lesson-42",
+    "class_id": "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+    "audience": "usr.example.org",
+    "scope": "lesson-42",
+    "time": [1_767_261_600, 1_767_265_200],
+    "tags": {"course": "math"},
+    "reserve": 10,
+    "host": "teacher1.usr.example.org",
+    "real_time": {
+        "event_room_id": "11111111-2222-4333-8444-555555555555",
+        "conference_room_id": "66666666-7777-4888-9999-aaaaaaaaaaaa",
+        "host": "teacher1.usr.example.org"
+    },
+    "created_at": 1_767_200_000
+}))]
 pub struct MinigroupBody {
     /// The scope.
     pub id: String,
-    /// The minigroup's UUID.
+    /// The minigroup's UUID, the `{minigroup_id}` of the routes.
     pub class_id: Uuid,
     /// The audience.
     pub audience: String,
     /// The scope.
     pub scope: String,
-    /// `[start|null, end|null]`.
+    /// `[start|null, end|null]`; `[null, null]` when never set.
+    #[schema(schema_with = time_schema)]
     pub time: [Option<i64>; 2],
-    /// Omitted when absent.
+    /// A JSON object; omitted when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
     pub tags: Option<serde_json::Value>,
-    /// Omitted when absent.
+    /// Integer ≥ 0; omitted when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i32, minimum = 0)]
     pub reserve: Option<i32>,
-    /// Omitted when absent.
+    /// Host account id; omitted when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub host: Option<String>,
     /// The rooms.
     pub real_time: RealTimeBody,
@@ -239,7 +301,7 @@ pub struct MinigroupBody {
 }
 
 /// The `real_time` member of [`MinigroupBody`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct RealTimeBody {
     /// The event room's id.
     pub event_room_id: Uuid,
@@ -247,6 +309,7 @@ pub struct RealTimeBody {
     pub conference_room_id: Uuid,
     /// Mirrors the minigroup's host; omitted when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub host: Option<String>,
 }
 
@@ -273,15 +336,26 @@ impl From<&Minigroup> for MinigroupBody {
 }
 
 /// Answer of the download route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DownloadBody {
     /// Where the recording is.
+    #[schema(
+        format = "uri",
+        example = "https://storage.example.org/api/v2/backends/yandex/sets/ms.minigroup.usr.example.org::lesson-42/objects/mp4"
+    )]
     pub url: String,
 }
 
 /// Answer of `/healthz` and `/readyz`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StatusBody {
     /// Always `ok`.
+    #[schema(value_type = String, example = "ok")]
     pub status: &'static str,
 }
+
+/// Answer of the create-event route: an empty JSON object, `{}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
+pub struct EmptyBody {}

@@ -1,5 +1,6 @@
 //! `application/problem+json` errors (contract §7).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
@@ -48,6 +49,33 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Every kind, in declaration order (by status).
+    pub const ALL: [ProblemKind; 14] = [
+        ProblemKind::InvalidPayload,
+        ProblemKind::AuthenticationFailed,
+        ProblemKind::AccessDenied,
+        ProblemKind::MinigroupNotFound,
+        ProblemKind::RecordingNotFound,
+        ProblemKind::NotFound,
+        ProblemKind::MethodNotAllowed,
+        ProblemKind::MinigroupExists,
+        ProblemKind::PayloadTooLarge,
+        ProblemKind::UpstreamRejected,
+        ProblemKind::Internal,
+        ProblemKind::UpstreamFailed,
+        ProblemKind::DatabaseUnavailable,
+        ProblemKind::UpstreamTimeout,
+    ];
+
+    /// The kinds contract §7 defines (every kind but this crate's additions
+    /// `not_found`, `method_not_allowed` and `payload_too_large`).
+    pub fn is_contractual(&self) -> bool {
+        !matches!(
+            self,
+            ProblemKind::NotFound | ProblemKind::MethodNotAllowed | ProblemKind::PayloadTooLarge
+        )
+    }
+
     /// The `type` member of the problem.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -115,17 +143,27 @@ impl fmt::Display for ProblemKind {
     }
 }
 
-/// The body of every error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The body of every error answer (`application/problem+json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "minigroup_not_found",
+    "title": "Minigroup not found",
+    "status": 404,
+    "detail": "minigroup not found"
+}))]
 pub struct Problem {
     /// The kind, e.g. `invalid_payload`.
     #[serde(rename = "type")]
+    #[schema(schema_with = crate::openapi::problem_type_schema)]
     pub kind: &'static str,
     /// A human title for the kind.
+    #[schema(value_type = String, example = "Minigroup not found")]
     pub title: &'static str,
     /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599, example = 404)]
     pub status: u16,
     /// What went wrong, for the client.
+    #[schema(example = "minigroup not found")]
     pub detail: String,
 }
 
@@ -136,7 +174,7 @@ pub struct ApiError {
     kind: ProblemKind,
     detail: String,
     cause: Option<String>,
-    allow: Option<&'static str>,
+    allow: Option<Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -185,14 +223,14 @@ impl ApiError {
     }
 
     /// `method_not_allowed`, answered with an `Allow` header listing `allow`.
-    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
-        Self {
-            allow: Some(allow),
-            ..Self::new(
-                ProblemKind::MethodNotAllowed,
-                format!("method {method} is not allowed here; allowed: {allow}"),
-            )
-        }
+    pub fn method_not_allowed(method: &str, allow: impl Into<Cow<'static, str>>) -> Self {
+        let allow = allow.into();
+        let mut e = Self::new(
+            ProblemKind::MethodNotAllowed,
+            format!("method {method} is not allowed here; allowed: {allow}"),
+        );
+        e.allow = Some(allow);
+        e
     }
 
     /// The problem kind.
@@ -255,8 +293,8 @@ impl ResponseError for ApiError {
         if self.kind == ProblemKind::AuthenticationFailed {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let Some(allow) = self.allow {
-            res.insert_header((header::ALLOW, allow));
+        if let Some(allow) = &self.allow {
+            res.insert_header((header::ALLOW, allow.as_ref()));
         }
         let body = serde_json::to_string(&self.problem()).unwrap_or_else(|_| {
             r#"{"type":"internal","title":"Internal error","status":500,"detail":"an internal error occurred"}"#

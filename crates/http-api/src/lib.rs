@@ -9,16 +9,20 @@
 //! HttpServer::new(move || App::new().configure(http_api::configure(state.clone())))
 //! ```
 //!
-//! [`configure`] registers every route inside one `web::scope("")` that
-//! carries the request-span/request-id/metrics middleware, the JSON, path
-//! and query error handlers, and the `not_found`/`method_not_allowed`
-//! problem answers; the app adds nothing else. See the crate README.
+//! [`configure`] registers every route of [`routes::ROUTES`] (the contract's,
+//! the probes and the OpenAPI document of [`openapi`]) inside one
+//! `web::scope("")` that carries the request-span/request-id/metrics
+//! middleware, the JSON, path and query error handlers, and the
+//! `not_found`/`method_not_allowed` problem answers; the app adds nothing
+//! else. See the crate README.
 
 pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod error;
 mod handlers;
+pub mod openapi;
+pub mod routes;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -29,6 +33,7 @@ use domain::Minigroups;
 pub use auth::{encode_hs256, AuthConfig, AuthError, Authenticator, Caller, JwtAlgorithm};
 pub use body::BODY_LIMIT;
 pub use error::{ApiError, Problem, ProblemKind, PROBLEM_JSON};
+pub use routes::{Method, Route, APP_ROUTES, METRICS_PATH, OPENAPI_PATH, ROUTES};
 pub use telemetry::{MetricsHook, RequestId, REQUEST_ID_HEADER, UNMATCHED_ROUTE};
 
 /// What the routes run on: the use cases, the token verifier and an optional
@@ -72,84 +77,51 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
-/// The routes of contract §4 plus `/healthz` and `/readyz`, with their
-/// middleware, for `App::configure`. Unknown paths answer a `not_found`
-/// problem, a known path with another method a `method_not_allowed` problem
-/// (with `Allow`).
+/// The routes of contract §4 plus `/healthz`, `/readyz` and the OpenAPI
+/// document (`GET /api/v1/openapi.json`), i.e. exactly [`routes::ROUTES`],
+/// with their middleware, for `App::configure`. Unknown paths answer a
+/// `not_found` problem, a known path with another method a
+/// `method_not_allowed` problem (with `Allow`).
 pub fn configure(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         let metrics = state.metrics.clone();
         let observe = actix_web::middleware::from_fn(move |req, next| {
             telemetry::observe(metrics.clone(), req, next)
         });
-        cfg.service(
-            web::scope("")
-                .wrap(observe)
-                .app_data(web::Data::new(state.clone()))
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(BODY_LIMIT)
-                        .error_handler(|e, _| json_error(&e).into()),
-                )
-                .app_data(
-                    web::PathConfig::default()
-                        .error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()),
-                )
-                .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()),
-                )
-                .service(
-                    web::resource("/healthz")
-                        .route(web::get().to(handlers::healthz))
-                        .default_service(not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/readyz")
-                        .route(web::get().to(handlers::readyz))
-                        .default_service(not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/api/v1/minigroups")
-                        .route(web::post().to(handlers::create))
-                        .default_service(not_allowed("POST")),
-                )
-                .service(
-                    web::resource("/api/v1/minigroups/{minigroup_id}")
-                        .route(web::get().to(handlers::read_by_id))
-                        .route(web::put().to(handlers::update_by_id))
-                        .default_service(not_allowed("GET, PUT")),
-                )
-                .service(
-                    web::resource("/api/v1/minigroups/{minigroup_id}/events")
-                        .route(web::post().to(handlers::create_event))
-                        .default_service(not_allowed("POST")),
-                )
-                .service(
-                    web::resource("/api/v1/minigroups/{minigroup_id}/recreate")
-                        .route(web::post().to(handlers::recreate))
-                        .default_service(not_allowed("POST")),
-                )
-                .service(
-                    web::resource("/api/v1/minigroups/{minigroup_id}/download")
-                        .route(web::get().to(handlers::download))
-                        .default_service(not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/api/v1/audiences/{audience}/minigroups/{scope}")
-                        .route(web::get().to(handlers::read_by_scope))
-                        .route(web::put().to(handlers::update_by_scope))
-                        .default_service(not_allowed("GET, PUT")),
-                )
-                .default_service(web::to(handlers::no_route)),
-        );
+        let mut scope = web::scope("")
+            .wrap(observe)
+            .app_data(web::Data::new(state.clone()))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(BODY_LIMIT)
+                    .error_handler(|e, _| json_error(&e).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| ApiError::invalid(format!("path: {e}")).into()),
+            )
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::invalid(format!("query: {e}")).into()),
+            )
+            .default_service(web::to(handlers::no_route));
+        for (path, routes, allow) in routes::resources() {
+            let resource = routes
+                .into_iter()
+                .fold(web::resource(path), |resource, route| {
+                    resource.route(route.to_actix())
+                });
+            scope = scope.service(resource.default_service(not_allowed(allow)));
+        }
+        cfg.service(scope);
     }
 }
 
 /// A `method_not_allowed` answer listing `allow`.
-fn not_allowed(allow: &'static str) -> actix_web::Route {
-    web::to(move |req: HttpRequest| async move {
-        Err::<HttpResponse, _>(ApiError::method_not_allowed(req.method().as_str(), allow))
+fn not_allowed(allow: String) -> actix_web::Route {
+    web::to(move |req: HttpRequest| {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(req.method().as_str(), allow)) }
     })
 }
 

@@ -8,6 +8,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod openapi;
 mod routes;
 mod telemetry;
 mod validation;
