@@ -36,5 +36,23 @@ run-pg: db-up
     psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'minigroups'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE minigroups"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/minigroups cargo run -p app
 
+# New migration NAME for both databases (edit both up.sql and down.sql).
+migration NAME:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    stamp=$(date -u +%Y-%m-%d-%H%M%S)
+    for backend in postgres sqlite; do
+      dir="migrations/$backend/${stamp}_{{NAME}}"
+      mkdir -p "$dir"
+      printf -- '-- {{NAME}} (%s)\n' "$backend" > "$dir/up.sql"
+      printf -- '-- undo {{NAME}} (%s)\n' "$backend" > "$dir/down.sql"
+      echo "created $dir"
+    done
+
 # Everything CI checks.
 check: lint test-pg
+
+# Load benchmark against pgbench's ceiling (PostgreSQL, then SQLite); `just bench --quick` for a smoke run, `just bench --help` for options.
+bench *ARGS:
+    cargo build --release -p app -p bench
+    target/release/bench {{ARGS}}

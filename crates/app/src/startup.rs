@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use url::Url;
 
 use crate::config::{Config, JwtAlgorithm};
+use crate::metrics::{self, Metrics, PoolStatusFn};
 
 /// The trusted development account whose token is printed when `JWT_KEY` is
 /// unset.
@@ -36,7 +37,8 @@ impl Application {
     /// # Errors
     /// Any start-up failure: database, key file, bind.
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
-        let repo = connect_repository(&config).await?;
+        let (repo, pool_status) = connect_repository(&config).await?;
+        let metrics = Metrics::new(pool_status);
 
         let mut stands = Vec::new();
         let event_url = upstream_url(
@@ -65,7 +67,8 @@ impl Application {
                 .map(|s| s.expose().to_owned()),
             timeout: config.upstream_timeout,
         })
-        .context("building the upstream HTTP client")?;
+        .context("building the upstream HTTP client")?
+        .with_observer(metrics.upstream_observer());
         let events: Arc<dyn EventRooms> = Arc::new(upstream_http::HttpEventRooms::new(
             event_url,
             client.clone(),
@@ -102,13 +105,19 @@ impl Application {
             },
             Service::reservation_ttl_for(config.upstream_timeout),
         );
-        let state = http_api::ApiState::new(Arc::new(service), Arc::new(authenticator));
+        let state = http_api::ApiState::new(Arc::new(service), Arc::new(authenticator))
+            .with_metrics(metrics.http_hook());
+        let metrics_routes = metrics::configure(metrics);
 
-        let server =
-            HttpServer::new(move || App::new().configure(http_api::configure(state.clone())))
-                .shutdown_timeout(config.shutdown_grace.as_secs())
-                .bind(config.listen_addr.as_str())
-                .with_context(|| format!("binding LISTEN_ADDR {}", config.listen_addr))?;
+        // `/metrics` first: the API's scope answers every path.
+        let server = HttpServer::new(move || {
+            App::new()
+                .configure(metrics_routes.clone())
+                .configure(http_api::configure(state.clone()))
+        })
+        .shutdown_timeout(config.shutdown_grace.as_secs())
+        .bind(config.listen_addr.as_str())
+        .with_context(|| format!("binding LISTEN_ADDR {}", config.listen_addr))?;
         let addr = server
             .addrs()
             .first()
@@ -144,26 +153,37 @@ impl Application {
     }
 }
 
-async fn connect_repository(config: &Config) -> anyhow::Result<Arc<dyn MinigroupRepository>> {
+/// The repository, and a reader of its pool's status for the metrics.
+async fn connect_repository(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn MinigroupRepository>, PoolStatusFn)> {
     let url = config.database_url.as_str();
     if url.starts_with("sqlite:") {
         if url == crate::config::DEFAULT_DATABASE_URL {
             warn!("DATABASE_URL is unset: using the embedded SQLite database at var/minigroups.sqlite3");
         }
-        let repo = store_sqlite::SqliteRepository::connect(url)
-            .await
-            .context("opening the SQLite database")?;
+        let repo = Arc::new(
+            store_sqlite::SqliteRepository::connect(url)
+                .await
+                .context("opening the SQLite database")?,
+        );
         info!("database: SQLite, migrations applied");
-        Ok(Arc::new(repo))
+        let pool = Arc::clone(&repo);
+        let pool_status: PoolStatusFn = Arc::new(move || pool.pool_status().into());
+        Ok((repo, pool_status))
     } else {
-        let repo = store_postgres::PgRepository::connect(url, config.database_pool_size)
-            .await
-            .context("connecting to PostgreSQL")?;
+        let repo = Arc::new(
+            store_postgres::PgRepository::connect(url, config.database_pool_size)
+                .await
+                .context("connecting to PostgreSQL")?,
+        );
         info!(
             pool_size = config.database_pool_size,
             "database: PostgreSQL, migrations applied"
         );
-        Ok(Arc::new(repo))
+        let pool = Arc::clone(&repo);
+        let pool_status: PoolStatusFn = Arc::new(move || pool.pool_status().into());
+        Ok((repo, pool_status))
     }
 }
 
