@@ -16,7 +16,7 @@ use test_support::Fixture;
 /// A repository on a fresh, migrated database, and the database's guard.
 async fn fixture() -> Option<Fixture> {
     let db = TestDatabase::create().await?;
-    let repo = PgRepository::connect(&db.url(), 4)
+    let repo = PgRepository::connect(db.url(), 4)
         .await
         .expect("connect to the test database");
     Some((Arc::new(repo), Box::new(db)))
@@ -39,7 +39,7 @@ async fn a_gone_database_is_unavailable() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let repo = PgRepository::connect(&db.url(), 2).await.expect("connect");
+    let repo = PgRepository::connect(db.url(), 2).await.expect("connect");
     repo.ping().await.expect("ping while the database exists");
     let status = repo.pool_status();
     assert_eq!(status.max_size, 2);
@@ -60,10 +60,10 @@ async fn connect_is_idempotent_on_a_migrated_database() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let first = PgRepository::connect(&db.url(), 2)
+    let first = PgRepository::connect(db.url(), 2)
         .await
         .expect("first connect");
-    let second = PgRepository::connect(&db.url(), 2)
+    let second = PgRepository::connect(db.url(), 2)
         .await
         .expect("second connect finds nothing to migrate");
     let r = test_support::reservation("usr.example.org", "both");
@@ -100,9 +100,9 @@ async fn an_invalid_stored_row_is_unavailable_not_a_panic() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let repo = PgRepository::connect(&db.url(), 2).await.expect("connect");
+    let repo = PgRepository::connect(db.url(), 2).await.expect("connect");
     let id = uuid::Uuid::new_v4();
-    let mut conn = AsyncPgConnection::establish(&db.url())
+    let mut conn = AsyncPgConnection::establish(db.url())
         .await
         .expect("connect");
     conn.batch_execute(&format!(
