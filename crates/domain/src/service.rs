@@ -313,7 +313,16 @@ impl Minigroups for Service {
             }
         };
 
-        let minigroup = match self.ports.repo.establish(id, rooms).await {
+        // The chat lock needs only the event room, so it overlaps with
+        // storing the rooms; should establishing fail, the rooms are closed
+        // anyway and the lock did no harm.
+        let lock = async {
+            if req.locked_chat {
+                self.lock_chat(rooms.event.id).await;
+            }
+        };
+        let (established, ()) = futures::join!(self.ports.repo.establish(id, rooms), lock);
+        let minigroup = match established {
             Ok(m) => m,
             Err(e) => {
                 self.close_rooms(rooms).await;
@@ -328,10 +337,6 @@ impl Minigroups for Service {
                 });
             }
         };
-
-        if req.locked_chat {
-            self.lock_chat(minigroup.rooms.event.id).await;
-        }
         Ok(minigroup)
     }
 
