@@ -68,14 +68,15 @@ pub(crate) async fn observe(
     // unshared), so an `Err` from the inner service (rare: handlers turn
     // their errors into responses) passes through without the header.
     let outcome = next.call(req).instrument(span.clone()).await;
-    let (status, route) = match &outcome {
-        Ok(res) => (res.status(), res.request().match_pattern().or(route)),
-        Err(e) => (e.as_response_error().status_code(), route),
+    // The route was matched once above, for the span; matching again after
+    // the handler would walk the route table a third time per request.
+    let status = match &outcome {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
     };
     let status = status.as_u16();
     let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
     let elapsed = started.elapsed();
-    span.record("http.route", tracing::field::display(route));
     span.record("http.status_code", status);
     span.in_scope(|| {
         tracing::info!(
