@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::executor::block_on;
 use mockall::Sequence;
 use serde_json::json;
 use uuid::Uuid;
@@ -484,317 +485,351 @@ fn a_closing_time_ends_now_and_starts_no_later_than_now() {
 
 // ---------------------------------------------------------------- create
 
-#[tokio::test]
-async fn create_reserves_creates_both_rooms_establishes_and_locks_the_chat() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, create_rooms(&req), &req, None);
-    h.lock_chat(EVENT, Ok(()));
-    h.repo.expect_release().never();
-    h.no_room_update();
+#[test]
+fn create_reserves_creates_both_rooms_establishes_and_locks_the_chat() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, create_rooms(&req), &req, None);
+        h.lock_chat(EVENT, Ok(()));
+        h.repo.expect_release().never();
+        h.no_room_update();
 
-    let m = h.build().create(&caller(), req.clone()).await.unwrap();
+        let m = h.build().create(&caller(), req.clone()).await.unwrap();
 
-    let id = read_slot(&slot).unwrap();
-    assert_eq!(m, established(id, create_rooms(&req), &req));
-    assert_eq!(m.rooms.event.id, EVENT);
-    assert_eq!(m.rooms.conference.id, CONF);
-    assert_eq!(m.rooms.conference.start, Some(NOW + 3600));
+        let id = read_slot(&slot).unwrap();
+        assert_eq!(m, established(id, create_rooms(&req), &req));
+        assert_eq!(m.rooms.event.id, EVENT);
+        assert_eq!(m.rooms.conference.id, CONF);
+        assert_eq!(m.rooms.conference.start, Some(NOW + 3600));
+    })
 }
 
-#[tokio::test]
-async fn create_without_locked_chat_leaves_the_chat_open() {
-    let req = create_request(false);
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, create_rooms(&req), &req, None);
-    h.no_event_posted();
+#[test]
+fn create_without_locked_chat_leaves_the_chat_open() {
+    block_on(async {
+        let req = create_request(false);
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, create_rooms(&req), &req, None);
+        h.no_event_posted();
 
-    let m = h.build().create(&caller(), req).await.unwrap();
-    assert_eq!(m.rooms.event.id, EVENT);
+        let m = h.build().create(&caller(), req).await.unwrap();
+        assert_eq!(m.rooms.event.id, EVENT);
+    })
 }
 
-#[tokio::test]
-async fn create_succeeds_when_locking_the_chat_fails() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, create_rooms(&req), &req, None);
-    h.lock_chat(EVENT, Err(failed()));
-    h.no_room_update();
-    h.repo.expect_release().never();
+#[test]
+fn create_succeeds_when_locking_the_chat_fails() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, create_rooms(&req), &req, None);
+        h.lock_chat(EVENT, Err(failed()));
+        h.no_room_update();
+        h.repo.expect_release().never();
 
-    let m = h.build().create(&caller(), req).await.unwrap();
-    assert_eq!(m.id, read_slot(&slot).unwrap());
+        let m = h.build().create(&caller(), req).await.unwrap();
+        assert_eq!(m.id, read_slot(&slot).unwrap());
+    })
 }
 
-#[tokio::test]
-async fn create_without_time_or_extras_starts_the_conference_now() {
-    let req = CreateMinigroup {
-        time: time(None, Some(NOW + 7200)),
-        tags: None,
-        reserve: None,
-        ..create_request(false)
-    };
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, rooms(EVENT, NOW, CONF, NOW), &req, None);
+#[test]
+fn create_without_time_or_extras_starts_the_conference_now() {
+    block_on(async {
+        let req = CreateMinigroup {
+            time: time(None, Some(NOW + 7200)),
+            tags: None,
+            reserve: None,
+            ..create_request(false)
+        };
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, rooms(EVENT, NOW, CONF, NOW), &req, None);
 
-    let m = h.build().create(&caller(), req).await.unwrap();
-    assert_eq!(m.rooms.conference.start, Some(NOW));
+        let m = h.build().create(&caller(), req).await.unwrap();
+        assert_eq!(m.rooms.conference.start, Some(NOW));
+    })
 }
 
-#[tokio::test]
-async fn create_denied_touches_nothing() {
-    let mut h = Harness::new();
-    h.authorize(Action::Create, create_object(), Err(AuthzError::Denied));
-    h.repo.expect_reserve().never();
-    h.repo.expect_establish().never();
-    h.no_room_creation();
+#[test]
+fn create_denied_touches_nothing() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.authorize(Action::Create, create_object(), Err(AuthzError::Denied));
+        h.repo.expect_reserve().never();
+        h.repo.expect_establish().never();
+        h.no_room_creation();
 
-    let err = h
-        .build()
-        .create(&caller(), create_request(true))
-        .await
-        .unwrap_err();
-    assert_eq!(err, denied("create"));
+        let err = h
+            .build()
+            .create(&caller(), create_request(true))
+            .await
+            .unwrap_err();
+        assert_eq!(err, denied("create"));
+    })
 }
 
-#[tokio::test]
-async fn create_with_the_authorizer_unavailable_touches_nothing() {
-    let mut h = Harness::new();
-    h.authorize(
-        Action::Create,
-        create_object(),
-        Err(AuthzError::Unavailable("down".into())),
-    );
-    h.repo.expect_reserve().never();
-    h.no_room_creation();
+#[test]
+fn create_with_the_authorizer_unavailable_touches_nothing() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.authorize(
+            Action::Create,
+            create_object(),
+            Err(AuthzError::Unavailable("down".into())),
+        );
+        h.repo.expect_reserve().never();
+        h.no_room_creation();
 
-    let err = h
-        .build()
-        .create(&caller(), create_request(true))
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::Unavailable("down".into()));
+        let err = h
+            .build()
+            .create(&caller(), create_request(true))
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::Unavailable("down".into()));
+    })
 }
 
-#[tokio::test]
-async fn create_of_a_taken_pair_is_exists_and_creates_no_room() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    h.reserve(&req, Err(RepoError::Conflict));
-    h.no_room_creation();
-    h.repo.expect_release().never();
-    h.repo.expect_establish().never();
+#[test]
+fn create_of_a_taken_pair_is_exists_and_creates_no_room() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        h.allow(Action::Create, create_object());
+        h.reserve(&req, Err(RepoError::Conflict));
+        h.no_room_creation();
+        h.repo.expect_release().never();
+        h.repo.expect_establish().never();
 
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::Exists);
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(err, Error::Exists);
+    })
 }
 
-#[tokio::test]
-async fn create_with_the_database_down_is_unavailable_and_creates_no_room() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    h.reserve(&req, Err(unavailable()));
-    h.no_room_creation();
+#[test]
+fn create_with_the_database_down_is_unavailable_and_creates_no_room() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        h.allow(Action::Create, create_object());
+        h.reserve(&req, Err(unavailable()));
+        h.no_room_creation();
 
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+    })
 }
 
-#[tokio::test]
-async fn create_closes_the_conference_room_when_the_event_room_fails() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    let slot = h.reserve(&req, Ok(()));
-    let spec = RoomSpec::for_create(&req, &slot);
-    h.create_event_room(&spec, Err(failed()));
-    h.create_conference_room(&spec, Ok(CONF));
-    // The lesson starts in an hour: the closing start is clamped to now.
-    h.close_conference_room(CONF, NOW, Ok(()));
-    h.events.expect_update().never();
-    h.release(&slot, Ok(()));
-    h.repo.expect_establish().never();
-    h.no_event_posted();
-
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
-}
-
-#[tokio::test]
-async fn create_closes_a_conference_room_that_started_in_the_past_from_its_start() {
-    let req = CreateMinigroup {
-        time: time(Some(NOW - 300), None),
-        ..create_request(true)
-    };
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    let slot = h.reserve(&req, Ok(()));
-    let spec = RoomSpec::for_create(&req, &slot);
-    h.create_event_room(&spec, Err(failed()));
-    h.create_conference_room(&spec, Ok(CONF));
-    h.close_conference_room(CONF, NOW - 300, Ok(()));
-    h.release(&slot, Ok(()));
-
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
-}
-
-#[tokio::test]
-async fn create_closes_the_event_room_when_the_conference_room_fails() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    let slot = h.reserve(&req, Ok(()));
-    let spec = RoomSpec::for_create(&req, &slot);
-    h.create_event_room(&spec, Ok(EVENT));
-    h.create_conference_room(&spec, Err(failed()));
-    h.close_event_room(EVENT, NOW, Ok(()));
-    h.conferences.expect_update().never();
-    h.release(&slot, Ok(()));
-    h.repo.expect_establish().never();
-    h.no_event_posted();
-
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Conference, failed()));
-}
-
-#[tokio::test]
-async fn create_with_both_rooms_failing_closes_nothing_and_releases() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    let slot = h.reserve(&req, Ok(()));
-    let spec = RoomSpec::for_create(&req, &slot);
-    h.create_event_room(&spec, Err(failed()));
-    h.create_conference_room(&spec, Err(UpstreamError::Timeout));
-    h.no_room_update();
-    h.release(&slot, Ok(()));
-    h.repo.expect_establish().never();
-
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert!(
-        matches!(err, Error::Upstream { .. }),
-        "expected an upstream error, got {err:?}"
-    );
-}
-
-#[tokio::test]
-async fn create_maps_a_room_timeout_to_an_upstream_timeout() {
-    for event_times_out in [true, false] {
+#[test]
+fn create_closes_the_conference_room_when_the_event_room_fails() {
+    block_on(async {
         let req = create_request(true);
         let mut h = Harness::new();
         h.allow(Action::Create, create_object());
         let slot = h.reserve(&req, Ok(()));
         let spec = RoomSpec::for_create(&req, &slot);
-        let service = if event_times_out {
-            h.create_event_room(&spec, Err(UpstreamError::Timeout));
-            h.create_conference_room(&spec, Ok(CONF));
-            h.close_conference_room(CONF, NOW, Ok(()));
-            UpstreamService::Event
-        } else {
-            h.create_event_room(&spec, Ok(EVENT));
-            h.create_conference_room(&spec, Err(UpstreamError::Timeout));
-            h.close_event_room(EVENT, NOW, Ok(()));
-            UpstreamService::Conference
+        h.create_event_room(&spec, Err(failed()));
+        h.create_conference_room(&spec, Ok(CONF));
+        // The lesson starts in an hour: the closing start is clamped to now.
+        h.close_conference_room(CONF, NOW, Ok(()));
+        h.events.expect_update().never();
+        h.release(&slot, Ok(()));
+        h.repo.expect_establish().never();
+        h.no_event_posted();
+
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+    })
+}
+
+#[test]
+fn create_closes_a_conference_room_that_started_in_the_past_from_its_start() {
+    block_on(async {
+        let req = CreateMinigroup {
+            time: time(Some(NOW - 300), None),
+            ..create_request(true)
         };
+        let mut h = Harness::new();
+        h.allow(Action::Create, create_object());
+        let slot = h.reserve(&req, Ok(()));
+        let spec = RoomSpec::for_create(&req, &slot);
+        h.create_event_room(&spec, Err(failed()));
+        h.create_conference_room(&spec, Ok(CONF));
+        h.close_conference_room(CONF, NOW - 300, Ok(()));
         h.release(&slot, Ok(()));
 
         let err = h.build().create(&caller(), req).await.unwrap_err();
-        assert_eq!(err, Error::upstream(service, UpstreamError::Timeout));
-    }
+        assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+    })
 }
 
-#[tokio::test]
-async fn create_reports_a_rejected_room_as_a_failure_not_a_rejection() {
-    for event_rejects in [true, false] {
-        let rejected = UpstreamError::Rejected {
-            status: 400,
-            reason: "bad audience".into(),
-        };
+#[test]
+fn create_closes_the_event_room_when_the_conference_room_fails() {
+    block_on(async {
         let req = create_request(true);
         let mut h = Harness::new();
         h.allow(Action::Create, create_object());
         let slot = h.reserve(&req, Ok(()));
         let spec = RoomSpec::for_create(&req, &slot);
-        let service = if event_rejects {
-            h.create_event_room(&spec, Err(rejected));
-            h.create_conference_room(&spec, Ok(CONF));
-            h.close_conference_room(CONF, NOW, Ok(()));
-            UpstreamService::Event
-        } else {
-            h.create_event_room(&spec, Ok(EVENT));
-            h.create_conference_room(&spec, Err(rejected));
-            h.close_event_room(EVENT, NOW, Ok(()));
-            UpstreamService::Conference
-        };
+        h.create_event_room(&spec, Ok(EVENT));
+        h.create_conference_room(&spec, Err(failed()));
+        h.close_event_room(EVENT, NOW, Ok(()));
+        h.conferences.expect_update().never();
         h.release(&slot, Ok(()));
+        h.repo.expect_establish().never();
+        h.no_event_posted();
 
         let err = h.build().create(&caller(), req).await.unwrap_err();
-        match err {
-            Error::Upstream {
-                service: s,
-                source: UpstreamError::Failed(reason),
-            } if s == service => assert!(reason.contains("bad audience"), "{reason}"),
-            other => panic!("expected a {service} failure, got {other:?}"),
+        assert_eq!(err, Error::upstream(UpstreamService::Conference, failed()));
+    })
+}
+
+#[test]
+fn create_with_both_rooms_failing_closes_nothing_and_releases() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        h.allow(Action::Create, create_object());
+        let slot = h.reserve(&req, Ok(()));
+        let spec = RoomSpec::for_create(&req, &slot);
+        h.create_event_room(&spec, Err(failed()));
+        h.create_conference_room(&spec, Err(UpstreamError::Timeout));
+        h.no_room_update();
+        h.release(&slot, Ok(()));
+        h.repo.expect_establish().never();
+
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Upstream { .. }),
+            "expected an upstream error, got {err:?}"
+        );
+    })
+}
+
+#[test]
+fn create_maps_a_room_timeout_to_an_upstream_timeout() {
+    block_on(async {
+        for event_times_out in [true, false] {
+            let req = create_request(true);
+            let mut h = Harness::new();
+            h.allow(Action::Create, create_object());
+            let slot = h.reserve(&req, Ok(()));
+            let spec = RoomSpec::for_create(&req, &slot);
+            let service = if event_times_out {
+                h.create_event_room(&spec, Err(UpstreamError::Timeout));
+                h.create_conference_room(&spec, Ok(CONF));
+                h.close_conference_room(CONF, NOW, Ok(()));
+                UpstreamService::Event
+            } else {
+                h.create_event_room(&spec, Ok(EVENT));
+                h.create_conference_room(&spec, Err(UpstreamError::Timeout));
+                h.close_event_room(EVENT, NOW, Ok(()));
+                UpstreamService::Conference
+            };
+            h.release(&slot, Ok(()));
+
+            let err = h.build().create(&caller(), req).await.unwrap_err();
+            assert_eq!(err, Error::upstream(service, UpstreamError::Timeout));
         }
-    }
+    })
 }
 
-#[tokio::test]
-async fn create_whose_reservation_was_taken_over_closes_its_rooms_and_is_exists() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, create_rooms(&req), &req, Some(RepoError::NotFound));
-    h.close_event_room(EVENT, NOW, Ok(()));
-    h.close_conference_room(CONF, NOW, Ok(()));
-    // The pair belongs to the create that took it over: nothing to release.
-    h.repo.expect_release().never();
-    // The chat lock overlaps with establishing; the closed room keeps it.
-    h.lock_chat(EVENT, Ok(()));
+#[test]
+fn create_reports_a_rejected_room_as_a_failure_not_a_rejection() {
+    block_on(async {
+        for event_rejects in [true, false] {
+            let rejected = UpstreamError::Rejected {
+                status: 400,
+                reason: "bad audience".into(),
+            };
+            let req = create_request(true);
+            let mut h = Harness::new();
+            h.allow(Action::Create, create_object());
+            let slot = h.reserve(&req, Ok(()));
+            let spec = RoomSpec::for_create(&req, &slot);
+            let service = if event_rejects {
+                h.create_event_room(&spec, Err(rejected));
+                h.create_conference_room(&spec, Ok(CONF));
+                h.close_conference_room(CONF, NOW, Ok(()));
+                UpstreamService::Event
+            } else {
+                h.create_event_room(&spec, Ok(EVENT));
+                h.create_conference_room(&spec, Err(rejected));
+                h.close_event_room(EVENT, NOW, Ok(()));
+                UpstreamService::Conference
+            };
+            h.release(&slot, Ok(()));
 
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::Exists);
+            let err = h.build().create(&caller(), req).await.unwrap_err();
+            match err {
+                Error::Upstream {
+                    service: s,
+                    source: UpstreamError::Failed(reason),
+                } if s == service => assert!(reason.contains("bad audience"), "{reason}"),
+                other => panic!("expected a {service} failure, got {other:?}"),
+            }
+        }
+    })
 }
 
-#[tokio::test]
-async fn create_with_the_database_down_at_establish_closes_rooms_and_releases() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    let slot = h.create_until_establish(&req);
-    h.establish(&slot, create_rooms(&req), &req, Some(unavailable()));
-    h.close_event_room(EVENT, NOW, Ok(()));
-    h.close_conference_room(CONF, NOW, Ok(()));
-    h.release(&slot, Err(unavailable()));
-    h.lock_chat(EVENT, Ok(()));
+#[test]
+fn create_whose_reservation_was_taken_over_closes_its_rooms_and_is_exists() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, create_rooms(&req), &req, Some(RepoError::NotFound));
+        h.close_event_room(EVENT, NOW, Ok(()));
+        h.close_conference_room(CONF, NOW, Ok(()));
+        // The pair belongs to the create that took it over: nothing to release.
+        h.repo.expect_release().never();
+        // The chat lock overlaps with establishing; the closed room keeps it.
+        h.lock_chat(EVENT, Ok(()));
 
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(err, Error::Exists);
+    })
 }
 
-#[tokio::test]
-async fn create_returns_the_upstream_error_when_release_and_close_fail_too() {
-    let req = create_request(true);
-    let mut h = Harness::new();
-    h.allow(Action::Create, create_object());
-    let slot = h.reserve(&req, Ok(()));
-    let spec = RoomSpec::for_create(&req, &slot);
-    h.create_event_room(&spec, Ok(EVENT));
-    h.create_conference_room(&spec, Err(UpstreamError::Timeout));
-    h.close_event_room(EVENT, NOW, Err(failed()));
-    h.release(&slot, Err(unavailable()));
+#[test]
+fn create_with_the_database_down_at_establish_closes_rooms_and_releases() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        let slot = h.create_until_establish(&req);
+        h.establish(&slot, create_rooms(&req), &req, Some(unavailable()));
+        h.close_event_room(EVENT, NOW, Ok(()));
+        h.close_conference_room(CONF, NOW, Ok(()));
+        h.release(&slot, Err(unavailable()));
+        h.lock_chat(EVENT, Ok(()));
 
-    let err = h.build().create(&caller(), req).await.unwrap_err();
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
-    );
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+    })
+}
+
+#[test]
+fn create_returns_the_upstream_error_when_release_and_close_fail_too() {
+    block_on(async {
+        let req = create_request(true);
+        let mut h = Harness::new();
+        h.allow(Action::Create, create_object());
+        let slot = h.reserve(&req, Ok(()));
+        let spec = RoomSpec::for_create(&req, &slot);
+        h.create_event_room(&spec, Ok(EVENT));
+        h.create_conference_room(&spec, Err(UpstreamError::Timeout));
+        h.close_event_room(EVENT, NOW, Err(failed()));
+        h.release(&slot, Err(unavailable()));
+
+        let err = h.build().create(&caller(), req).await.unwrap_err();
+        assert_eq!(
+            err,
+            Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
+        );
+    })
 }
 
 // ---------------------------------------------------------------- read
@@ -811,87 +846,97 @@ fn find_by_scope(h: &mut Harness, result: Result<Option<Minigroup>, RepoError>) 
         .return_const(result);
 }
 
-#[tokio::test]
-async fn read_by_id_returns_the_minigroup() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.found_and_allowed(&m, Action::Read);
-    h.repo.expect_find_by_scope().never();
+#[test]
+fn read_by_id_returns_the_minigroup() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        h.found_and_allowed(&m, Action::Read);
+        h.repo.expect_find_by_scope().never();
 
-    let got = h
-        .build()
-        .read(&caller(), MinigroupKey::Id(m.id))
-        .await
-        .unwrap();
-    assert_eq!(got, m);
+        let got = h
+            .build()
+            .read(&caller(), MinigroupKey::Id(m.id))
+            .await
+            .unwrap();
+        assert_eq!(got, m);
+    })
 }
 
-#[tokio::test]
-async fn read_by_scope_returns_the_minigroup() {
-    let m = existing();
-    let mut h = Harness::new();
-    find_by_scope(&mut h, Ok(Some(m.clone())));
-    h.allow(Action::Read, AuthzObject::from(&m));
-    h.repo.expect_find_by_id().never();
+#[test]
+fn read_by_scope_returns_the_minigroup() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        find_by_scope(&mut h, Ok(Some(m.clone())));
+        h.allow(Action::Read, AuthzObject::from(&m));
+        h.repo.expect_find_by_id().never();
 
-    let got = h.build().read(&caller(), by_scope()).await.unwrap();
-    assert_eq!(got, m);
+        let got = h.build().read(&caller(), by_scope()).await.unwrap();
+        assert_eq!(got, m);
+    })
 }
 
-#[tokio::test]
-async fn read_of_an_unknown_minigroup_is_not_found_without_asking_the_authorizer() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Ok(None));
-    find_by_scope(&mut h, Ok(None));
-    h.no_authorize();
-    let service = h.build();
+#[test]
+fn read_of_an_unknown_minigroup_is_not_found_without_asking_the_authorizer() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Ok(None));
+        find_by_scope(&mut h, Ok(None));
+        h.no_authorize();
+        let service = h.build();
 
-    let err = service
-        .read(&caller(), MinigroupKey::Id(mg_id()))
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::NotFound);
-    let err = service.read(&caller(), by_scope()).await.unwrap_err();
-    assert_eq!(err, Error::NotFound);
+        let err = service
+            .read(&caller(), MinigroupKey::Id(mg_id()))
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::NotFound);
+        let err = service.read(&caller(), by_scope()).await.unwrap_err();
+        assert_eq!(err, Error::NotFound);
+    })
 }
 
-#[tokio::test]
-async fn read_denied_is_denied() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.find_by_id(m.id, Ok(Some(m.clone())));
-    find_by_scope(&mut h, Ok(Some(m.clone())));
-    h.authz
-        .expect_authorize()
-        .withf(|account, a, _| *account == caller() && *a == Action::Read)
-        .times(2)
-        .return_const(Err(AuthzError::Denied));
-    let service = h.build();
+#[test]
+fn read_denied_is_denied() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        h.find_by_id(m.id, Ok(Some(m.clone())));
+        find_by_scope(&mut h, Ok(Some(m.clone())));
+        h.authz
+            .expect_authorize()
+            .withf(|account, a, _| *account == caller() && *a == Action::Read)
+            .times(2)
+            .return_const(Err(AuthzError::Denied));
+        let service = h.build();
 
-    let err = service
-        .read(&caller(), MinigroupKey::Id(m.id))
-        .await
-        .unwrap_err();
-    assert_eq!(err, denied("read"));
-    let err = service.read(&caller(), by_scope()).await.unwrap_err();
-    assert_eq!(err, denied("read"));
+        let err = service
+            .read(&caller(), MinigroupKey::Id(m.id))
+            .await
+            .unwrap_err();
+        assert_eq!(err, denied("read"));
+        let err = service.read(&caller(), by_scope()).await.unwrap_err();
+        assert_eq!(err, denied("read"));
+    })
 }
 
-#[tokio::test]
-async fn read_with_the_database_down_is_unavailable() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Err(unavailable()));
-    find_by_scope(&mut h, Err(unavailable()));
-    h.no_authorize();
-    let service = h.build();
+#[test]
+fn read_with_the_database_down_is_unavailable() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Err(unavailable()));
+        find_by_scope(&mut h, Err(unavailable()));
+        h.no_authorize();
+        let service = h.build();
 
-    let err = service
-        .read(&caller(), MinigroupKey::Id(mg_id()))
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
-    let err = service.read(&caller(), by_scope()).await.unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
+        let err = service
+            .read(&caller(), MinigroupKey::Id(mg_id()))
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+        let err = service.read(&caller(), by_scope()).await.unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+    })
 }
 
 // ---------------------------------------------------------------- update
@@ -955,187 +1000,197 @@ fn expect_event_update_to_now(h: &mut Harness, result: Result<(), UpstreamError>
         .return_const(result);
 }
 
-#[tokio::test]
-async fn update_with_nothing_to_change_is_invalid_and_touches_nothing() {
-    let mut h = Harness::new();
-    h.repo.expect_find_by_id().never();
-    h.repo.expect_find_by_scope().never();
-    h.repo.expect_update().never();
-    h.no_authorize();
-    h.no_room_update();
+#[test]
+fn update_with_nothing_to_change_is_invalid_and_touches_nothing() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.repo.expect_find_by_id().never();
+        h.repo.expect_find_by_scope().never();
+        h.repo.expect_update().never();
+        h.no_authorize();
+        h.no_room_update();
 
-    let err = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup::default(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Invalid(ValidationError::NothingToDo { .. })),
-        "{err:?}"
-    );
+        let err = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Invalid(ValidationError::NothingToDo { .. })),
+            "{err:?}"
+        );
+    })
 }
 
-#[tokio::test]
-async fn update_of_the_time_reopens_the_chat_and_moves_the_conference() {
-    let new_time = time(Some(NOW + 600), Some(NOW + 4200));
-    let mut h = Harness::new();
-    h.found_and_allowed(&existing(), Action::Update);
-    expect_event_update_to_now(&mut h, Ok(()));
-    expect_conference_update(
-        &mut h,
-        ConferenceRoomUpdate {
-            time: Some(RoomTime {
-                start: Some(NOW + 600),
-                end: Some(NOW + 4200),
-            }),
-            ..ConferenceRoomUpdate::default()
-        },
-        Ok(()),
-    );
-    let changes = MinigroupChanges {
-        time: Some(new_time),
-        event_room_start: Some(Some(NOW)),
-        conference_room_start: Some(Some(NOW + 600)),
-        ..MinigroupChanges::default()
-    };
-    expect_repo_update(&mut h, changes.clone());
-
-    let m = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup {
-                time: Some(new_time),
-                ..UpdateMinigroup::default()
+#[test]
+fn update_of_the_time_reopens_the_chat_and_moves_the_conference() {
+    block_on(async {
+        let new_time = time(Some(NOW + 600), Some(NOW + 4200));
+        let mut h = Harness::new();
+        h.found_and_allowed(&existing(), Action::Update);
+        expect_event_update_to_now(&mut h, Ok(()));
+        expect_conference_update(
+            &mut h,
+            ConferenceRoomUpdate {
+                time: Some(RoomTime {
+                    start: Some(NOW + 600),
+                    end: Some(NOW + 4200),
+                }),
+                ..ConferenceRoomUpdate::default()
             },
-        )
-        .await
-        .unwrap();
-    assert_eq!(m, updated(&changes));
-    assert_eq!(m.time, new_time);
-}
-
-#[tokio::test]
-async fn update_to_an_unbounded_time_sends_it_as_given() {
-    let new_time = TimeRange::unbounded();
-    let mut h = Harness::new();
-    h.found_and_allowed(&existing(), Action::Update);
-    expect_event_update_to_now(&mut h, Ok(()));
-    expect_conference_update(
-        &mut h,
-        ConferenceRoomUpdate {
-            time: Some(RoomTime {
-                start: None,
-                end: None,
-            }),
-            ..ConferenceRoomUpdate::default()
-        },
-        Ok(()),
-    );
-    expect_repo_update(
-        &mut h,
-        MinigroupChanges {
+            Ok(()),
+        );
+        let changes = MinigroupChanges {
             time: Some(new_time),
             event_room_start: Some(Some(NOW)),
-            conference_room_start: Some(None),
+            conference_room_start: Some(Some(NOW + 600)),
             ..MinigroupChanges::default()
-        },
-    );
+        };
+        expect_repo_update(&mut h, changes.clone());
 
-    let m = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup {
+        let m = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup {
+                    time: Some(new_time),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(m, updated(&changes));
+        assert_eq!(m.time, new_time);
+    })
+}
+
+#[test]
+fn update_to_an_unbounded_time_sends_it_as_given() {
+    block_on(async {
+        let new_time = TimeRange::unbounded();
+        let mut h = Harness::new();
+        h.found_and_allowed(&existing(), Action::Update);
+        expect_event_update_to_now(&mut h, Ok(()));
+        expect_conference_update(
+            &mut h,
+            ConferenceRoomUpdate {
+                time: Some(RoomTime {
+                    start: None,
+                    end: None,
+                }),
+                ..ConferenceRoomUpdate::default()
+            },
+            Ok(()),
+        );
+        expect_repo_update(
+            &mut h,
+            MinigroupChanges {
                 time: Some(new_time),
-                ..UpdateMinigroup::default()
+                event_room_start: Some(Some(NOW)),
+                conference_room_start: Some(None),
+                ..MinigroupChanges::default()
             },
-        )
-        .await
-        .unwrap();
-    assert_eq!(m.time, new_time);
+        );
+
+        let m = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup {
+                    time: Some(new_time),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(m.time, new_time);
+    })
 }
 
-#[tokio::test]
-async fn update_of_the_reserve_only_leaves_the_event_room_alone() {
-    let mut h = Harness::new();
-    h.found_and_allowed(&existing(), Action::Update);
-    h.events.expect_update().never();
-    expect_conference_update(
-        &mut h,
-        ConferenceRoomUpdate {
-            reserve: Some(reserve(5)),
-            ..ConferenceRoomUpdate::default()
-        },
-        Ok(()),
-    );
-    expect_repo_update(
-        &mut h,
-        MinigroupChanges {
-            reserve: Some(reserve(5)),
-            ..MinigroupChanges::default()
-        },
-    );
-
-    let m = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup {
+#[test]
+fn update_of_the_reserve_only_leaves_the_event_room_alone() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.found_and_allowed(&existing(), Action::Update);
+        h.events.expect_update().never();
+        expect_conference_update(
+            &mut h,
+            ConferenceRoomUpdate {
                 reserve: Some(reserve(5)),
-                ..UpdateMinigroup::default()
+                ..ConferenceRoomUpdate::default()
             },
-        )
-        .await
-        .unwrap();
-    assert_eq!(m.reserve, Some(reserve(5)));
-    assert_eq!(m.time, existing().time);
+            Ok(()),
+        );
+        expect_repo_update(
+            &mut h,
+            MinigroupChanges {
+                reserve: Some(reserve(5)),
+                ..MinigroupChanges::default()
+            },
+        );
+
+        let m = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup {
+                    reserve: Some(reserve(5)),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(m.reserve, Some(reserve(5)));
+        assert_eq!(m.time, existing().time);
+    })
 }
 
-#[tokio::test]
-async fn update_of_the_host_by_scope_passes_the_host_to_the_conference() {
-    let new_host = AccountId::parse("host", "teacher2.usr.example.org").unwrap();
-    let m = existing();
-    let mut h = Harness::new();
-    find_by_scope(&mut h, Ok(Some(m.clone())));
-    h.allow(Action::Update, AuthzObject::from(&m));
-    h.events.expect_update().never();
-    expect_conference_update(
-        &mut h,
-        ConferenceRoomUpdate {
-            host: Some(new_host.clone()),
-            ..ConferenceRoomUpdate::default()
-        },
-        Ok(()),
-    );
-    expect_repo_update(
-        &mut h,
-        MinigroupChanges {
-            host: Some(new_host.clone()),
-            ..MinigroupChanges::default()
-        },
-    );
-
-    let got = h
-        .build()
-        .update(
-            &caller(),
-            by_scope(),
-            UpdateMinigroup {
+#[test]
+fn update_of_the_host_by_scope_passes_the_host_to_the_conference() {
+    block_on(async {
+        let new_host = AccountId::parse("host", "teacher2.usr.example.org").unwrap();
+        let m = existing();
+        let mut h = Harness::new();
+        find_by_scope(&mut h, Ok(Some(m.clone())));
+        h.allow(Action::Update, AuthzObject::from(&m));
+        h.events.expect_update().never();
+        expect_conference_update(
+            &mut h,
+            ConferenceRoomUpdate {
                 host: Some(new_host.clone()),
-                ..UpdateMinigroup::default()
+                ..ConferenceRoomUpdate::default()
             },
-        )
-        .await
-        .unwrap();
-    assert_eq!(got.host, Some(new_host));
+            Ok(()),
+        );
+        expect_repo_update(
+            &mut h,
+            MinigroupChanges {
+                host: Some(new_host.clone()),
+                ..MinigroupChanges::default()
+            },
+        );
+
+        let got = h
+            .build()
+            .update(
+                &caller(),
+                by_scope(),
+                UpdateMinigroup {
+                    host: Some(new_host.clone()),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.host, Some(new_host));
+    })
 }
 
 /// Runs a time update whose room calls answer `event` and `conference`.
@@ -1165,135 +1220,149 @@ async fn failing_time_update(
         .unwrap_err()
 }
 
-#[tokio::test]
-async fn update_with_the_event_room_failing_leaves_the_minigroup_unchanged() {
-    let err = failing_time_update(Err(failed()), Ok(())).await;
-    assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+#[test]
+fn update_with_the_event_room_failing_leaves_the_minigroup_unchanged() {
+    block_on(async {
+        let err = failing_time_update(Err(failed()), Ok(())).await;
+        assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+    })
 }
 
-#[tokio::test]
-async fn update_with_the_conference_room_failing_leaves_the_minigroup_unchanged() {
-    let err = failing_time_update(Ok(()), Err(failed())).await;
-    assert_eq!(err, Error::upstream(UpstreamService::Conference, failed()));
+#[test]
+fn update_with_the_conference_room_failing_leaves_the_minigroup_unchanged() {
+    block_on(async {
+        let err = failing_time_update(Ok(()), Err(failed())).await;
+        assert_eq!(err, Error::upstream(UpstreamService::Conference, failed()));
+    })
 }
 
-#[tokio::test]
-async fn update_with_a_room_timing_out_is_a_timeout() {
-    let err = failing_time_update(Ok(()), Err(UpstreamError::Timeout)).await;
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
-    );
-    let err = failing_time_update(Err(UpstreamError::Timeout), Ok(())).await;
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Event, UpstreamError::Timeout)
-    );
-}
-
-#[tokio::test]
-async fn update_with_a_room_rejecting_is_a_failure_not_a_rejection() {
-    let err = failing_time_update(
-        Ok(()),
-        Err(UpstreamError::Rejected {
-            status: 400,
-            reason: "nope".into(),
-        }),
-    )
-    .await;
-    assert!(
-        matches!(
+#[test]
+fn update_with_a_room_timing_out_is_a_timeout() {
+    block_on(async {
+        let err = failing_time_update(Ok(()), Err(UpstreamError::Timeout)).await;
+        assert_eq!(
             err,
-            Error::Upstream {
-                service: UpstreamService::Conference,
-                source: UpstreamError::Failed(_),
-            }
-        ),
-        "{err:?}"
-    );
+            Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
+        );
+        let err = failing_time_update(Err(UpstreamError::Timeout), Ok(())).await;
+        assert_eq!(
+            err,
+            Error::upstream(UpstreamService::Event, UpstreamError::Timeout)
+        );
+    })
 }
 
-#[tokio::test]
-async fn update_of_an_unknown_minigroup_is_not_found() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Ok(None));
-    h.no_authorize();
-    h.no_room_update();
-    h.repo.expect_update().never();
-
-    let err = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup {
-                reserve: Some(reserve(1)),
-                ..UpdateMinigroup::default()
-            },
+#[test]
+fn update_with_a_room_rejecting_is_a_failure_not_a_rejection() {
+    block_on(async {
+        let err = failing_time_update(
+            Ok(()),
+            Err(UpstreamError::Rejected {
+                status: 400,
+                reason: "nope".into(),
+            }),
         )
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::NotFound);
+        .await;
+        assert!(
+            matches!(
+                err,
+                Error::Upstream {
+                    service: UpstreamService::Conference,
+                    source: UpstreamError::Failed(_),
+                }
+            ),
+            "{err:?}"
+        );
+    })
 }
 
-#[tokio::test]
-async fn update_denied_touches_no_room() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.find_by_id(m.id, Ok(Some(m.clone())));
-    h.authorize(
-        Action::Update,
-        AuthzObject::from(&m),
-        Err(AuthzError::Denied),
-    );
-    h.no_room_update();
-    h.repo.expect_update().never();
+#[test]
+fn update_of_an_unknown_minigroup_is_not_found() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Ok(None));
+        h.no_authorize();
+        h.no_room_update();
+        h.repo.expect_update().never();
 
-    let err = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(m.id),
-            UpdateMinigroup {
-                time: Some(time(Some(NOW), None)),
-                ..UpdateMinigroup::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err, denied("update"));
+        let err = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup {
+                    reserve: Some(reserve(1)),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::NotFound);
+    })
 }
 
-#[tokio::test]
-async fn update_with_the_database_failing_at_the_end_is_unavailable() {
-    let mut h = Harness::new();
-    h.found_and_allowed(&existing(), Action::Update);
-    expect_conference_update(
-        &mut h,
-        ConferenceRoomUpdate {
-            reserve: Some(reserve(3)),
-            ..ConferenceRoomUpdate::default()
-        },
-        Ok(()),
-    );
-    h.repo
-        .expect_update()
-        .times(1)
-        .return_const(Err(unavailable()));
+#[test]
+fn update_denied_touches_no_room() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        h.find_by_id(m.id, Ok(Some(m.clone())));
+        h.authorize(
+            Action::Update,
+            AuthzObject::from(&m),
+            Err(AuthzError::Denied),
+        );
+        h.no_room_update();
+        h.repo.expect_update().never();
 
-    let err = h
-        .build()
-        .update(
-            &caller(),
-            MinigroupKey::Id(mg_id()),
-            UpdateMinigroup {
+        let err = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(m.id),
+                UpdateMinigroup {
+                    time: Some(time(Some(NOW), None)),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, denied("update"));
+    })
+}
+
+#[test]
+fn update_with_the_database_failing_at_the_end_is_unavailable() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.found_and_allowed(&existing(), Action::Update);
+        expect_conference_update(
+            &mut h,
+            ConferenceRoomUpdate {
                 reserve: Some(reserve(3)),
-                ..UpdateMinigroup::default()
+                ..ConferenceRoomUpdate::default()
             },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
+            Ok(()),
+        );
+        h.repo
+            .expect_update()
+            .times(1)
+            .return_const(Err(unavailable()));
+
+        let err = h
+            .build()
+            .update(
+                &caller(),
+                MinigroupKey::Id(mg_id()),
+                UpdateMinigroup {
+                    reserve: Some(reserve(3)),
+                    ..UpdateMinigroup::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+    })
 }
 
 // ---------------------------------------------------------------- create_event
@@ -1321,69 +1390,79 @@ async fn post_event_answering(result: Result<(), UpstreamError>) -> Result<(), E
     h.build().create_event(&caller(), mg_id(), an_event()).await
 }
 
-#[tokio::test]
-async fn create_event_forwards_the_event_to_the_event_room() {
-    post_event_answering(Ok(())).await.unwrap();
+#[test]
+fn create_event_forwards_the_event_to_the_event_room() {
+    block_on(async {
+        post_event_answering(Ok(())).await.unwrap();
+    })
 }
 
-#[tokio::test]
-async fn create_event_keeps_a_rejection_a_rejection() {
-    let rejected = UpstreamError::Rejected {
-        status: 422,
-        reason: "bad set".into(),
-    };
-    let err = post_event_answering(Err(rejected.clone()))
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Event, rejected));
+#[test]
+fn create_event_keeps_a_rejection_a_rejection() {
+    block_on(async {
+        let rejected = UpstreamError::Rejected {
+            status: 422,
+            reason: "bad set".into(),
+        };
+        let err = post_event_answering(Err(rejected.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::upstream(UpstreamService::Event, rejected));
+    })
 }
 
-#[tokio::test]
-async fn create_event_reports_failures_and_timeouts() {
-    let err = post_event_answering(Err(failed())).await.unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
-    let err = post_event_answering(Err(UpstreamError::Timeout))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Event, UpstreamError::Timeout)
-    );
+#[test]
+fn create_event_reports_failures_and_timeouts() {
+    block_on(async {
+        let err = post_event_answering(Err(failed())).await.unwrap_err();
+        assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+        let err = post_event_answering(Err(UpstreamError::Timeout))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::upstream(UpstreamService::Event, UpstreamError::Timeout)
+        );
+    })
 }
 
-#[tokio::test]
-async fn create_event_in_an_unknown_minigroup_is_not_found() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Ok(None));
-    h.no_authorize();
-    h.no_event_posted();
+#[test]
+fn create_event_in_an_unknown_minigroup_is_not_found() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Ok(None));
+        h.no_authorize();
+        h.no_event_posted();
 
-    let err = h
-        .build()
-        .create_event(&caller(), mg_id(), an_event())
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::NotFound);
+        let err = h
+            .build()
+            .create_event(&caller(), mg_id(), an_event())
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::NotFound);
+    })
 }
 
-#[tokio::test]
-async fn create_event_needs_the_update_permission() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.find_by_id(m.id, Ok(Some(m.clone())));
-    h.authorize(
-        Action::Update,
-        AuthzObject::from(&m),
-        Err(AuthzError::Denied),
-    );
-    h.no_event_posted();
+#[test]
+fn create_event_needs_the_update_permission() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        h.find_by_id(m.id, Ok(Some(m.clone())));
+        h.authorize(
+            Action::Update,
+            AuthzObject::from(&m),
+            Err(AuthzError::Denied),
+        );
+        h.no_event_posted();
 
-    let err = h
-        .build()
-        .create_event(&caller(), m.id, an_event())
-        .await
-        .unwrap_err();
-    assert_eq!(err, denied("update"));
+        let err = h
+            .build()
+            .create_event(&caller(), m.id, an_event())
+            .await
+            .unwrap_err();
+        assert_eq!(err, denied("update"));
+    })
 }
 
 // ---------------------------------------------------------------- recreate
@@ -1494,47 +1573,57 @@ async fn recreate_successfully(given: Option<TimeRange>, locked_chat: bool) {
     assert_eq!(got.rooms.conference.id, NEW_CONF);
 }
 
-#[tokio::test]
-async fn recreate_keeps_the_time_when_none_is_given() {
-    recreate_successfully(None, true).await;
+#[test]
+fn recreate_keeps_the_time_when_none_is_given() {
+    block_on(async {
+        recreate_successfully(None, true).await;
+    })
 }
 
-#[tokio::test]
-async fn recreate_replaces_the_time_when_one_is_given() {
-    recreate_successfully(Some(time(Some(NOW + 1800), Some(NOW + 5400))), true).await;
+#[test]
+fn recreate_replaces_the_time_when_one_is_given() {
+    block_on(async {
+        recreate_successfully(Some(time(Some(NOW + 1800), Some(NOW + 5400))), true).await;
+    })
 }
 
-#[tokio::test]
-async fn recreate_with_an_unbounded_time_starts_the_conference_now() {
-    recreate_successfully(Some(TimeRange::unbounded()), true).await;
+#[test]
+fn recreate_with_an_unbounded_time_starts_the_conference_now() {
+    block_on(async {
+        recreate_successfully(Some(TimeRange::unbounded()), true).await;
+    })
 }
 
-#[tokio::test]
-async fn recreate_without_locked_chat_leaves_the_chat_open() {
-    recreate_successfully(None, false).await;
+#[test]
+fn recreate_without_locked_chat_leaves_the_chat_open() {
+    block_on(async {
+        recreate_successfully(None, false).await;
+    })
 }
 
-#[tokio::test]
-async fn recreate_succeeds_when_locking_the_chat_fails() {
-    let m = existing();
-    let mut h = Harness::new();
-    let mut seq = Sequence::new();
-    h.found_and_allowed(&m, Action::Update);
-    let spec = RoomSpec::for_recreate(&m, m.time);
-    h.create_event_room(&spec, Ok(NEW_EVENT));
-    h.create_conference_room(&spec, Ok(NEW_CONF));
-    let flag = Arc::new(AtomicBool::new(false));
-    let new_rooms = expect_replace_rooms(&mut h, m.time, None, flag, &mut seq);
-    h.close_event_room(OLD_EVENT, OLD_EVENT_START, Ok(()));
-    h.close_conference_room(OLD_CONF, OLD_CONF_START, Err(failed()));
-    h.lock_chat(NEW_EVENT, Err(UpstreamError::Timeout));
+#[test]
+fn recreate_succeeds_when_locking_the_chat_fails() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        let mut seq = Sequence::new();
+        h.found_and_allowed(&m, Action::Update);
+        let spec = RoomSpec::for_recreate(&m, m.time);
+        h.create_event_room(&spec, Ok(NEW_EVENT));
+        h.create_conference_room(&spec, Ok(NEW_CONF));
+        let flag = Arc::new(AtomicBool::new(false));
+        let new_rooms = expect_replace_rooms(&mut h, m.time, None, flag, &mut seq);
+        h.close_event_room(OLD_EVENT, OLD_EVENT_START, Ok(()));
+        h.close_conference_room(OLD_CONF, OLD_CONF_START, Err(failed()));
+        h.lock_chat(NEW_EVENT, Err(UpstreamError::Timeout));
 
-    let got = h
-        .build()
-        .recreate(&caller(), m.id, RecreateMinigroup::default())
-        .await
-        .unwrap();
-    assert_eq!(got.rooms, new_rooms);
+        let got = h
+            .build()
+            .recreate(&caller(), m.id, RecreateMinigroup::default())
+            .await
+            .unwrap();
+        assert_eq!(got.rooms, new_rooms);
+    })
 }
 
 /// A recreate whose new rooms answer `event` and `conference`, at least one
@@ -1568,93 +1657,105 @@ async fn recreate_with_failing_rooms(
         .unwrap_err()
 }
 
-#[tokio::test]
-async fn recreate_with_the_new_event_room_failing_closes_the_new_conference_room_only() {
-    let err = recreate_with_failing_rooms(Err(failed()), Ok(NEW_CONF)).await;
-    assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+#[test]
+fn recreate_with_the_new_event_room_failing_closes_the_new_conference_room_only() {
+    block_on(async {
+        let err = recreate_with_failing_rooms(Err(failed()), Ok(NEW_CONF)).await;
+        assert_eq!(err, Error::upstream(UpstreamService::Event, failed()));
+    })
 }
 
-#[tokio::test]
-async fn recreate_with_the_new_conference_room_failing_closes_the_new_event_room_only() {
-    let err = recreate_with_failing_rooms(Ok(NEW_EVENT), Err(UpstreamError::Timeout)).await;
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
-    );
+#[test]
+fn recreate_with_the_new_conference_room_failing_closes_the_new_event_room_only() {
+    block_on(async {
+        let err = recreate_with_failing_rooms(Ok(NEW_EVENT), Err(UpstreamError::Timeout)).await;
+        assert_eq!(
+            err,
+            Error::upstream(UpstreamService::Conference, UpstreamError::Timeout)
+        );
+    })
 }
 
-#[tokio::test]
-async fn recreate_with_both_new_rooms_failing_changes_nothing() {
-    let err = recreate_with_failing_rooms(Err(failed()), Err(failed())).await;
-    assert!(matches!(err, Error::Upstream { .. }), "{err:?}");
+#[test]
+fn recreate_with_both_new_rooms_failing_changes_nothing() {
+    block_on(async {
+        let err = recreate_with_failing_rooms(Err(failed()), Err(failed())).await;
+        assert!(matches!(err, Error::Upstream { .. }), "{err:?}");
+    })
 }
 
-#[tokio::test]
-async fn recreate_with_the_database_failing_closes_the_new_rooms_and_keeps_the_old() {
-    for (error, expected) in [
-        (unavailable(), Error::Unavailable("db down".into())),
-        (RepoError::NotFound, Error::NotFound),
-    ] {
+#[test]
+fn recreate_with_the_database_failing_closes_the_new_rooms_and_keeps_the_old() {
+    block_on(async {
+        for (error, expected) in [
+            (unavailable(), Error::Unavailable("db down".into())),
+            (RepoError::NotFound, Error::NotFound),
+        ] {
+            let m = existing();
+            let mut h = Harness::new();
+            let mut seq = Sequence::new();
+            h.found_and_allowed(&m, Action::Update);
+            let spec = RoomSpec::for_recreate(&m, m.time);
+            h.create_event_room(&spec, Ok(NEW_EVENT));
+            h.create_conference_room(&spec, Ok(NEW_CONF));
+            let flag = Arc::new(AtomicBool::new(false));
+            expect_replace_rooms(&mut h, m.time, Some(error), flag, &mut seq);
+            h.close_event_room(NEW_EVENT, NOW, Ok(()));
+            h.close_conference_room(NEW_CONF, m.time.start().unwrap(), Ok(()));
+            h.no_event_room_update(OLD_EVENT);
+            h.no_conference_room_update(OLD_CONF);
+            h.no_event_posted();
+
+            let err = h
+                .build()
+                .recreate(&caller(), m.id, RecreateMinigroup::default())
+                .await
+                .unwrap_err();
+            assert_eq!(err, expected);
+        }
+    })
+}
+
+#[test]
+fn recreate_of_an_unknown_minigroup_is_not_found() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Ok(None));
+        h.no_authorize();
+        h.no_room_creation();
+        h.repo.expect_replace_rooms().never();
+
+        let err = h
+            .build()
+            .recreate(&caller(), mg_id(), RecreateMinigroup::default())
+            .await
+            .unwrap_err();
+        assert_eq!(err, Error::NotFound);
+    })
+}
+
+#[test]
+fn recreate_needs_the_update_permission() {
+    block_on(async {
         let m = existing();
         let mut h = Harness::new();
-        let mut seq = Sequence::new();
-        h.found_and_allowed(&m, Action::Update);
-        let spec = RoomSpec::for_recreate(&m, m.time);
-        h.create_event_room(&spec, Ok(NEW_EVENT));
-        h.create_conference_room(&spec, Ok(NEW_CONF));
-        let flag = Arc::new(AtomicBool::new(false));
-        expect_replace_rooms(&mut h, m.time, Some(error), flag, &mut seq);
-        h.close_event_room(NEW_EVENT, NOW, Ok(()));
-        h.close_conference_room(NEW_CONF, m.time.start().unwrap(), Ok(()));
-        h.no_event_room_update(OLD_EVENT);
-        h.no_conference_room_update(OLD_CONF);
-        h.no_event_posted();
+        h.find_by_id(m.id, Ok(Some(m.clone())));
+        h.authorize(
+            Action::Update,
+            AuthzObject::from(&m),
+            Err(AuthzError::Denied),
+        );
+        h.no_room_creation();
+        h.no_room_update();
+        h.repo.expect_replace_rooms().never();
 
         let err = h
             .build()
             .recreate(&caller(), m.id, RecreateMinigroup::default())
             .await
             .unwrap_err();
-        assert_eq!(err, expected);
-    }
-}
-
-#[tokio::test]
-async fn recreate_of_an_unknown_minigroup_is_not_found() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Ok(None));
-    h.no_authorize();
-    h.no_room_creation();
-    h.repo.expect_replace_rooms().never();
-
-    let err = h
-        .build()
-        .recreate(&caller(), mg_id(), RecreateMinigroup::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err, Error::NotFound);
-}
-
-#[tokio::test]
-async fn recreate_needs_the_update_permission() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.find_by_id(m.id, Ok(Some(m.clone())));
-    h.authorize(
-        Action::Update,
-        AuthzObject::from(&m),
-        Err(AuthzError::Denied),
-    );
-    h.no_room_creation();
-    h.no_room_update();
-    h.repo.expect_replace_rooms().never();
-
-    let err = h
-        .build()
-        .recreate(&caller(), m.id, RecreateMinigroup::default())
-        .await
-        .unwrap_err();
-    assert_eq!(err, denied("update"));
+        assert_eq!(err, denied("update"));
+    })
 }
 
 // ---------------------------------------------------------------- download
@@ -1672,75 +1773,89 @@ async fn download_answering(
     h.build().download(&caller(), mg_id()).await
 }
 
-#[tokio::test]
-async fn download_answers_the_url_of_a_present_recording() {
-    let url = "https://storage.example.org/api/v2/backends/yandex/sets/ms.minigroup.usr.example.org::lesson-42/objects/mp4";
-    let got = download_answering(Ok(Some(url.into()))).await.unwrap();
-    assert_eq!(got, url);
+#[test]
+fn download_answers_the_url_of_a_present_recording() {
+    block_on(async {
+        let url = "https://storage.example.org/api/v2/backends/yandex/sets/ms.minigroup.usr.example.org::lesson-42/objects/mp4";
+        let got = download_answering(Ok(Some(url.into()))).await.unwrap();
+        assert_eq!(got, url);
+    })
 }
 
-#[tokio::test]
-async fn download_of_an_absent_recording_is_recording_not_found() {
-    let err = download_answering(Ok(None)).await.unwrap_err();
-    assert_eq!(err, Error::RecordingNotFound);
+#[test]
+fn download_of_an_absent_recording_is_recording_not_found() {
+    block_on(async {
+        let err = download_answering(Ok(None)).await.unwrap_err();
+        assert_eq!(err, Error::RecordingNotFound);
+    })
 }
 
-#[tokio::test]
-async fn download_with_the_storage_failing_is_an_upstream_error() {
-    let err = download_answering(Err(failed())).await.unwrap_err();
-    assert_eq!(err, Error::upstream(UpstreamService::Storage, failed()));
-    let err = download_answering(Err(UpstreamError::Timeout))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        Error::upstream(UpstreamService::Storage, UpstreamError::Timeout)
-    );
+#[test]
+fn download_with_the_storage_failing_is_an_upstream_error() {
+    block_on(async {
+        let err = download_answering(Err(failed())).await.unwrap_err();
+        assert_eq!(err, Error::upstream(UpstreamService::Storage, failed()));
+        let err = download_answering(Err(UpstreamError::Timeout))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::upstream(UpstreamService::Storage, UpstreamError::Timeout)
+        );
+    })
 }
 
-#[tokio::test]
-async fn download_needs_the_download_permission() {
-    let m = existing();
-    let mut h = Harness::new();
-    h.find_by_id(m.id, Ok(Some(m.clone())));
-    h.authorize(
-        Action::Download,
-        AuthzObject::from(&m),
-        Err(AuthzError::Denied),
-    );
-    h.storage.expect_source_url().never();
+#[test]
+fn download_needs_the_download_permission() {
+    block_on(async {
+        let m = existing();
+        let mut h = Harness::new();
+        h.find_by_id(m.id, Ok(Some(m.clone())));
+        h.authorize(
+            Action::Download,
+            AuthzObject::from(&m),
+            Err(AuthzError::Denied),
+        );
+        h.storage.expect_source_url().never();
 
-    let err = h.build().download(&caller(), m.id).await.unwrap_err();
-    assert_eq!(err, denied("download"));
+        let err = h.build().download(&caller(), m.id).await.unwrap_err();
+        assert_eq!(err, denied("download"));
+    })
 }
 
-#[tokio::test]
-async fn download_of_an_unknown_minigroup_is_not_found() {
-    let mut h = Harness::new();
-    h.find_by_id(mg_id(), Ok(None));
-    h.no_authorize();
-    h.storage.expect_source_url().never();
+#[test]
+fn download_of_an_unknown_minigroup_is_not_found() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.find_by_id(mg_id(), Ok(None));
+        h.no_authorize();
+        h.storage.expect_source_url().never();
 
-    let err = h.build().download(&caller(), mg_id()).await.unwrap_err();
-    assert_eq!(err, Error::NotFound);
+        let err = h.build().download(&caller(), mg_id()).await.unwrap_err();
+        assert_eq!(err, Error::NotFound);
+    })
 }
 
 // ---------------------------------------------------------------- ready
 
-#[tokio::test]
-async fn ready_while_the_database_answers() {
-    let mut h = Harness::new();
-    h.repo.expect_ping().times(1).return_const(Ok(()));
-    h.build().ready().await.unwrap();
+#[test]
+fn ready_while_the_database_answers() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.repo.expect_ping().times(1).return_const(Ok(()));
+        h.build().ready().await.unwrap();
+    })
 }
 
-#[tokio::test]
-async fn not_ready_while_the_database_is_down() {
-    let mut h = Harness::new();
-    h.repo
-        .expect_ping()
-        .times(1)
-        .return_const(Err(unavailable()));
-    let err = h.build().ready().await.unwrap_err();
-    assert_eq!(err, Error::Unavailable("db down".into()));
+#[test]
+fn not_ready_while_the_database_is_down() {
+    block_on(async {
+        let mut h = Harness::new();
+        h.repo
+            .expect_ping()
+            .times(1)
+            .return_const(Err(unavailable()));
+        let err = h.build().ready().await.unwrap_err();
+        assert_eq!(err, Error::Unavailable("db down".into()));
+    })
 }
