@@ -27,7 +27,7 @@ use domain::{
     Reservation, Rooms, Scope, TimeRange,
 };
 
-use crate::row::{MinigroupChangeset, MinigroupRow, NewMinigroupRow};
+use crate::row::{MinigroupChangeset, MinigroupRow, NewMinigroupRow, RoomsChangeset};
 
 /// The PostgreSQL migrations, embedded at compile time.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -231,13 +231,7 @@ impl MinigroupRepository for PgRepository {
                 .filter(id.eq(mid.as_uuid()))
                 .filter(established.eq(false)),
         )
-        .set((
-            event_room_id.eq(Some(rooms.event.id)),
-            event_room_start.eq(rooms.event.start),
-            conference_room_id.eq(Some(rooms.conference.id)),
-            conference_room_start.eq(rooms.conference.start),
-            established.eq(true),
-        ))
+        .set((RoomsChangeset::from(rooms), established.eq(true)))
         .returning(MinigroupRow::as_returning())
         .get_result(&mut conn)
         .await
@@ -336,10 +330,7 @@ impl MinigroupRepository for PgRepository {
                 .filter(established.eq(true)),
         )
         .set((
-            event_room_id.eq(Some(rooms.event.id)),
-            event_room_start.eq(rooms.event.start),
-            conference_room_id.eq(Some(rooms.conference.id)),
-            conference_room_start.eq(rooms.conference.start),
+            RoomsChangeset::from(rooms),
             time_start.eq(time.start()),
             time_end.eq(time.end()),
         ))

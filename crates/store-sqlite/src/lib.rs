@@ -35,7 +35,7 @@ use domain::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::row::{MinigroupChangeset, MinigroupRow, NewMinigroupRow};
+use crate::row::{MinigroupChangeset, MinigroupRow, NewMinigroupRow, RoomsChangeset};
 
 /// The SQLite migrations, embedded at compile time.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -384,13 +384,7 @@ impl MinigroupRepository for SqliteRepository {
                 .filter(id.eq(mid.to_string()))
                 .filter(established.eq(false)),
         )
-        .set((
-            event_room_id.eq(Some(rooms.event.id.to_string())),
-            event_room_start.eq(rooms.event.start),
-            conference_room_id.eq(Some(rooms.conference.id.to_string())),
-            conference_room_start.eq(rooms.conference.start),
-            established.eq(true),
-        ))
+        .set((RoomsChangeset::from(rooms), established.eq(true)))
         .returning(MinigroupRow::as_returning())
         .get_result(&mut *conn)
         .await
@@ -489,10 +483,7 @@ impl MinigroupRepository for SqliteRepository {
                 .filter(established.eq(true)),
         )
         .set((
-            event_room_id.eq(Some(rooms.event.id.to_string())),
-            event_room_start.eq(rooms.event.start),
-            conference_room_id.eq(Some(rooms.conference.id.to_string())),
-            conference_room_start.eq(rooms.conference.start),
+            RoomsChangeset::from(rooms),
             time_start.eq(time.start()),
             time_end.eq(time.end()),
         ))

@@ -182,3 +182,26 @@ impl<'a> MinigroupChangeset<'a> {
         (!empty).then_some(set)
     }
 }
+
+/// The columns that hold both rooms, as `establish` and `replace_rooms` set
+/// them (a `None` start is stored as `NULL`).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = minigroups)]
+#[diesel(treat_none_as_null = true)]
+pub(crate) struct RoomsChangeset {
+    pub event_room_id: Option<String>,
+    pub event_room_start: Option<i64>,
+    pub conference_room_id: Option<String>,
+    pub conference_room_start: Option<i64>,
+}
+
+impl From<Rooms> for RoomsChangeset {
+    fn from(r: Rooms) -> Self {
+        Self {
+            event_room_id: Some(r.event.id.to_string()),
+            event_room_start: r.event.start,
+            conference_room_id: Some(r.conference.id.to_string()),
+            conference_room_start: r.conference.start,
+        }
+    }
+}
